@@ -1,0 +1,178 @@
+"""A throw-away nbgrader course directory, driven through nbgrader's own converters.
+
+nbgrader expects the layout ``<root>/source/<assignment>/<notebook>.ipynb``,
+``<root>/release/...``, ``<root>/submitted/<student>/<assignment>/...`` and a
+gradebook database. :class:`Course` builds that layout in a folder of ours and
+runs ``generate_assignment`` and ``autograde`` exactly as ``nbgrader`` would.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import TinymlError
+
+COURSE_ID = "tinyml"
+
+
+@dataclass
+class Score:
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    failed_tests: list[str]
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def _kernel_env():
+    """Kernels and tools started by nbgrader come from this interpreter's environment.
+
+    The venv's kernelspec comes first on JUPYTER_PATH, and its scripts (nbgrader
+    calls ``alembic`` to create a gradebook) first on PATH, even when the venv
+    is not activated.
+    """
+    changes = {
+        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
+        "PATH": str(Path(sys.executable).parent),
+    }
+    saved = {name: os.environ.get(name) for name in changes}
+    for name, first in changes.items():
+        old = saved[name]
+        os.environ[name] = first + (os.pathsep + old if old else "")
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+class Course:
+    """An nbgrader course rooted at ``root`` with a SQLite gradebook (or ``db_url``)."""
+
+    def __init__(self, root: Path, db_url: str | None = None, timeout: int = 300):
+        from traitlets.config import Config
+
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        config = Config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.course_id = COURSE_ID
+        config.CourseDirectory.db_url = self.db_url
+        config.Execute.timeout = timeout
+        config.Execute.interrupt_on_timeout = True
+        config.Execute.raise_on_iopub_timeout = True
+        self.config = config
+
+    # -- layout ------------------------------------------------------------------
+    def source_dir(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
+    def release_dir(self, assignment: str) -> Path:
+        return self.root / "release" / assignment
+
+    def submitted_dir(self, student: str, assignment: str) -> Path:
+        return self.root / "submitted" / student / assignment
+
+    def autograded_dir(self, student: str, assignment: str) -> Path:
+        return self.root / "autograded" / student / assignment
+
+    def add_source(self, assignment: str, files: list[Path]) -> None:
+        target = self.source_dir(assignment)
+        target.mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.copy2(path, target / Path(path).name)
+
+    def submit(self, student: str, assignment: str, files: list[Path]) -> None:
+        target = self.submitted_dir(student, assignment)
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for path in files:
+            shutil.copy2(path, target / Path(path).name)
+
+    # -- nbgrader steps -----------------------------------------------------------------
+    def _run(self, converter_cls, assignment: str, student: str | None = None, **traits):
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        coursedir.assignment_id = assignment
+        if student is not None:
+            coursedir.student_id = student
+        app = converter_cls(coursedir=coursedir, config=self.config)
+        for name, value in traits.items():
+            setattr(app, name, value)
+        capture = _Capture()
+        app.log.addHandler(capture)
+        try:
+            with _kernel_env():
+                app.start()
+        except Exception as exc:
+            detail = _first_error(capture.lines) or str(exc) or type(exc).__name__
+            raise TinymlError(f"nbgrader {converter_cls.__name__} of {assignment}"
+                              f"{' for ' + student if student else ''} failed: {detail}") from exc
+        finally:
+            app.log.removeHandler(capture)
+        return capture.lines
+
+    def generate(self, assignment: str) -> Path:
+        """``nbgrader generate_assignment``: the student edition, in ``release/<assignment>``."""
+        from nbgrader.converters import GenerateAssignment
+
+        self._run(GenerateAssignment, assignment, force=True, create_assignment=True)
+        return self.release_dir(assignment)
+
+    def autograde(self, assignment: str, student: str) -> Score:
+        """``nbgrader autograde`` one submission and read its score from the gradebook."""
+        from nbgrader.converters import Autograde
+
+        self._run(Autograde, assignment, student=student, force=True, create_student=True)
+        return self.score(assignment, student)
+
+    def score(self, assignment: str, student: str) -> Score:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url, COURSE_ID) as gb:
+            submission = gb.find_submission(assignment, student)
+            failed = []
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.auto_score is not None and grade.auto_score < grade.max_score:
+                        failed.append(grade.name)
+            return Score(student, assignment, float(submission.score),
+                         float(submission.max_score), failed)
+
+
+_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception|Exit)\b.*)$")
+
+
+def _first_error(lines: list[str]) -> str:
+    """The most specific error in nbgrader's log: the last 'SomethingError: ...' line."""
+    found = ""
+    for record in lines:
+        for line in record.splitlines():
+            match = _ERROR_LINE.match(line)
+            if match and "NbGraderException" not in line:
+                found = match.group(1)
+    return found[:300]

@@ -1,0 +1,31 @@
+"""tinyml_lib: the library every TinyML Courseware notebook imports.
+
+Importing the package is cheap: submodules (and the heavy libraries they use,
+such as NumPy, Matplotlib or TensorFlow) load on first use::
+
+    >>> import tinyml_lib
+    >>> tinyml_lib.config.fast_mode()        # doctest: +SKIP
+    False
+
+The student side never imports the instructor tooling in ``grading``.
+"""
+
+from importlib import import_module as _import_module
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("config", "linear", "plots")
+
+__all__ = list(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        module = _import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'tinyml_lib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))
