@@ -56,11 +56,15 @@ def run_notebook(path: Path, rel: str | None = None, timeout: int = 600) -> RunR
                                 resources={"metadata": {"path": str(workdir)}})
         saved = {k: os.environ.get(k) for k in MODE_ENV}
         os.environ.update(MODE_ENV)
+        kernel_log = Path(tmp) / "kernel.log"
         try:
-            with _kernel_env():
-                client.execute()
+            with _kernel_env(), open(kernel_log, "wb") as log:
+                client.execute(stderr=log)  # kernel chatter goes to a file, not the table
         except Exception as exc:  # a failing notebook is a result, not a crash
             message, _ = _first_line_of_error(exc)
+            if "DeadKernel" in type(exc).__name__ or "died" in message.lower():
+                tail = kernel_log.read_text(errors="replace").strip().splitlines()[-1:]
+                message += f" (kernel said: {tail[0][:200]})" if tail else ""
             failing = next((i for i, c in enumerate(nb_node.cells)
                             if c.cell_type == "code" and any(o.get("output_type") == "error"
                                                              for o in c.get("outputs", []))), None)

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,8 @@ class Course:
         config.Execute.timeout = timeout
         config.Execute.interrupt_on_timeout = True
         config.Execute.raise_on_iopub_timeout = True
+        # Kernel log chatter (e.g. the TCP transport warning) would flood batch output.
+        config.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
         self.config = config
 
     # -- layout ------------------------------------------------------------------
@@ -126,7 +129,9 @@ class Course:
         capture = _Capture()
         app.log.addHandler(capture)
         try:
-            with _kernel_env():
+            with _kernel_env(), warnings.catch_warnings():
+                # nbgrader 0.9 trips SQLAlchemy 2 autoflush warnings; they are not ours to fix.
+                warnings.simplefilter("ignore", category=Warning)
                 app.start()
         except Exception as exc:
             detail = _first_error(capture.lines) or str(exc) or type(exc).__name__
