@@ -11,7 +11,6 @@ The result is one table (notebook, status, seconds, score).
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from . import build as build_mod
 from . import conventions
 from .errors import TinymlError
 from .execute import MODE_ENV, run_notebook
-from .nbgrader_course import Course
+from .nbgrader_course import Course, patched_environ
 from .project import Notebook, Project
 
 
@@ -50,11 +49,10 @@ def run_check(project: Project, notebooks: list[Notebook] | None = None,
     notebooks = list(project.notebooks) if notebooks is None else notebooks
     if not notebooks:
         raise TinymlError("no notebooks found under " + ", ".join(project.courses))
-    os.environ.update(MODE_ENV)
     rows: list[Row] = []
     assignments = sorted({nb.group for nb in notebooks if nb.is_assignment})
     steps = 2 + len(notebooks) + (2 * len(assignments) if grade else 0)
-    with _progress(steps, "launch check") as bar:
+    with patched_environ(set_=MODE_ENV), _progress(steps, "launch check") as bar:
         # 1. lint
         start = time.monotonic()
         violations = [v for nb in notebooks for v in conventions.lint(nb)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from . import conventions
-from .nbgrader_course import _kernel_env
+from .nbgrader_course import kernel_env
 
 MODE_ENV = {"TINYML_FAST": "1", "TINYML_OFFLINE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
@@ -54,11 +53,9 @@ def run_notebook(path: Path, rel: str | None = None, timeout: int = 600) -> RunR
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         client = NotebookClient(nb_node, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(workdir)}})
-        saved = {k: os.environ.get(k) for k in MODE_ENV}
-        os.environ.update(MODE_ENV)
         kernel_log = Path(tmp) / "kernel.log"
         try:
-            with _kernel_env(), open(kernel_log, "wb") as log:
+            with kernel_env(**MODE_ENV), open(kernel_log, "wb") as log:
                 client.execute(stderr=log)  # kernel chatter goes to a file, not the table
         except Exception as exc:  # a failing notebook is a result, not a crash
             message, _ = _first_line_of_error(exc)
@@ -69,12 +66,6 @@ def run_notebook(path: Path, rel: str | None = None, timeout: int = 600) -> RunR
                             if c.cell_type == "code" and any(o.get("output_type") == "error"
                                                              for o in c.get("outputs", []))), None)
             return RunResult(False, time.monotonic() - start, message, failing, executed=nb_node)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     seconds = time.monotonic() - start
     violations = conventions.output_alt_violations(rel, nb_node)
     if violations:

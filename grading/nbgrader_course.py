@@ -8,11 +8,13 @@ runs ``generate_assignment`` and ``autograde`` exactly as ``nbgrader`` would.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
 import shutil
 import sys
+import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,20 +45,14 @@ class _Capture(logging.Handler):
 
 
 @contextmanager
-def _kernel_env():
-    """Kernels and tools started by nbgrader come from this interpreter's environment.
-
-    The venv's kernelspec comes first on JUPYTER_PATH, and its scripts (nbgrader
-    calls ``alembic`` to create a gradebook) first on PATH, even when the venv
-    is not activated.
-    """
-    changes = {
-        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
-        "PATH": str(Path(sys.executable).parent),
-    }
-    saved = {name: os.environ.get(name) for name in changes}
-    for name, first in changes.items():
-        old = saved[name]
+def patched_environ(set_: dict[str, str] | None = None, prepend: dict[str, str] | None = None):
+    """Set (``set_``) or put in front of path lists (``prepend``) environment variables,
+    and restore them afterwards."""
+    set_, prepend = set_ or {}, prepend or {}
+    saved = {name: os.environ.get(name) for name in {*set_, *prepend}}
+    os.environ.update(set_)
+    for name, first in prepend.items():
+        old = os.environ.get(name)
         os.environ[name] = first + (os.pathsep + old if old else "")
     try:
         yield
@@ -68,6 +64,41 @@ def _kernel_env():
                 os.environ[name] = old
 
 
+def kernel_env(**set_: str):
+    """Kernels and tools started by nbgrader come from this interpreter's environment.
+
+    The venv's kernelspec comes first on JUPYTER_PATH, and its scripts (nbgrader
+    calls ``alembic`` to create a gradebook) first on PATH, even when the venv
+    is not activated. Keyword arguments set further variables.
+    """
+    return patched_environ(set_=set_, prepend={
+        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
+        "PATH": str(Path(sys.executable).parent),
+    })
+
+
+_TEMPLATE: list[Path] = []
+
+
+def _empty_gradebook() -> Path:
+    """An empty SQLite gradebook, made once per process and copied from then on.
+
+    Creating a gradebook makes nbgrader run ``alembic heads`` in a subprocess
+    (about 3 s); a copy of an empty one costs a millisecond.
+    """
+    if not _TEMPLATE or not _TEMPLATE[0].exists():
+        from nbgrader.api import Gradebook
+
+        folder = Path(tempfile.mkdtemp(prefix="tinyml-gradebook-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "empty.db"
+        with kernel_env(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=Warning)
+            Gradebook(f"sqlite:///{path}", COURSE_ID).close()
+        _TEMPLATE[:] = [path]
+    return _TEMPLATE[0]
+
+
 class Course:
     """An nbgrader course rooted at ``root`` with a SQLite gradebook (or ``db_url``)."""
 
@@ -76,7 +107,12 @@ class Course:
 
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        if db_url is None:
+            db_file = self.root / "gradebook.db"
+            if not db_file.exists():
+                shutil.copyfile(_empty_gradebook(), db_file)
+            db_url = f"sqlite:///{db_file}"
+        self.db_url = db_url
         config = Config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.course_id = COURSE_ID
@@ -129,7 +165,7 @@ class Course:
         capture = _Capture()
         app.log.addHandler(capture)
         try:
-            with _kernel_env(), warnings.catch_warnings():
+            with kernel_env(), warnings.catch_warnings():
                 # nbgrader 0.9 trips SQLAlchemy 2 autoflush warnings; they are not ours to fix.
                 warnings.simplefilter("ignore", category=Warning)
                 app.start()
