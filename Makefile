@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(CHECK_ENV) $(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 install: $(STAMP)
 
