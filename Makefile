@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.9.5
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= grading,lab,dev
+EXTRAS ?= ml,grading,lab,dev
 
 # Fast + offline: small data, no network (what CI and the launch check use).
 CHECK_ENV := TINYML_FAST=1 TINYML_OFFLINE=1 MPLBACKEND=Agg

@@ -14,7 +14,7 @@ from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "linear", "plots")
+_SUBMODULES = ("config", "linear", "plots", "audio", "kws", "quantize", "mcu", "datasets")
 
 __all__ = list(_SUBMODULES) + ["__version__"]
 
