@@ -310,24 +310,28 @@ def fix(notebook: Notebook) -> bool:
     return True
 
 
+def images_without_alt(outputs) -> list[str]:
+    """Problems with the images among a cell's executed ``outputs`` (no alt text)."""
+    problems = []
+    for output in outputs:
+        data = output.get("data", {})
+        for mime in ("image/png", "image/jpeg", "image/svg+xml"):
+            if mime in data:
+                problems.append(f"the cell outputs an {mime} image without alt text: "
+                                "show figures with tinyml_lib.plots.show(fig, alt=...)")
+        html = data.get("text/html", "")
+        if isinstance(html, list):
+            html = "".join(html)
+        if any(not HTML_ALT.search(m.group("attrs")) for m in HTML_IMG.finditer(html)):
+            problems.append("an output <img> has no alt text")
+    return problems
+
+
 def output_alt_violations(rel: str, nb_node) -> list[Violation]:
     """Images in *executed* outputs that carry no alt text."""
-    out = []
-    for i, cell in enumerate(nb_node.cells):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            for mime in ("image/png", "image/jpeg", "image/svg+xml"):
-                if mime in data:
-                    out.append(Violation(rel, i, "alt-text",
-                                         f"the cell outputs an {mime} image without alt text: "
-                                         "show figures with tinyml_lib.plots.show(fig, alt=...)"))
-            html = data.get("text/html", "")
-            if isinstance(html, list):
-                html = "".join(html)
-            for m in HTML_IMG.finditer(html):
-                if not HTML_ALT.search(m.group("attrs")):
-                    out.append(Violation(rel, i, "alt-text", "an output <img> has no alt text"))
-    return out
+    return [Violation(rel, i, "alt-text", problem)
+            for i, cell in enumerate(nb_node.cells)
+            for problem in images_without_alt(cell.get("outputs", []))]
 
 
 def read(path: Path):
