@@ -10,7 +10,13 @@ such as NumPy, Matplotlib or TensorFlow) load on first use::
 The student side never imports the instructor tooling in ``grading``.
 """
 
+import os as _os
 from importlib import import_module as _import_module
+
+# TensorFlow's C++ start-up chatter (oneDNN, missing CUDA drivers) is noise for a
+# learner on a CPU runtime; Python errors are unaffected. Set the variable
+# yourself before importing tinyml_lib to see everything.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 
