@@ -17,6 +17,10 @@ _LOADERS = {
     "load_images": "images",
     "load_person": "images",
     "load_adult": "tabular",
+    "plot_gesture": "gestures",
+    "plot_images": "images",
+    "spectrum": "machines",
+    "plot_spectrum": "machines",
 }
 
 __all__ = ["DatasetInfo", "cache_dir", *_LOADERS]
