@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -128,7 +129,7 @@ def cached_arrays(name: str, settings: dict[str, Any], build: Callable[[], dict[
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {k: data[k] for k in data.files}, path, True
-        except (OSError, ValueError):  # a damaged cache file is rebuilt, not trusted
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # damaged: rebuilt, not trusted
             path.unlink(missing_ok=True)
     arrays = build()
 
