@@ -75,6 +75,26 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_grade(args) -> int:
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    from . import batch
+    from .sandbox import Limits
+
+    proj = _project(args)
+    limits = Limits(wall_seconds=args.timeout, memory_mb=args.memory)
+    out = Path(args.out) if args.out else Path("grades") / args.assignment
+    with tqdm(desc=f"grade {args.assignment}", unit="submission", leave=False,
+              disable=None) as bar:
+        summary = batch.grade_batch(proj, args.assignment, Path(args.submissions), out,
+                                    db=args.db, workers=args.workers, scheduler=args.scheduler,
+                                    limits=limits, progress=bar)
+    print(summary.line())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinyml",
@@ -108,6 +128,35 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", help="notebooks or folders (default: every course)")
     check.add_argument("--no-grade", action="store_true", help="skip the autograding step")
     check.set_defaults(func=cmd_check)
+
+    grade = sub.add_parser(
+        "grade", help="autograde a batch of submissions, sandboxed and in parallel",
+        description="Autograde every submission of ASSIGNMENT in SUBMISSIONS_DIR "
+                    "(<student_id>/<notebook>.ipynb) in a bubblewrap sandbox (no network, "
+                    "private scratch, CPU/memory/process limits). Grades go to the nbgrader "
+                    "gradebook; OUT gets grades.csv and one feedback page per student. "
+                    "Running the same command again resumes: unchanged submissions that are "
+                    "already graded are skipped. Exits 0 when the batch completed, even if "
+                    "some submissions failed.")
+    grade.add_argument("assignment", metavar="ASSIGNMENT", help="assignment id, as in release/")
+    grade.add_argument("submissions", metavar="SUBMISSIONS_DIR",
+                       help="one folder per student holding the submitted notebook")
+    grade.add_argument("--db", metavar="URL",
+                       help="gradebook: an SQLAlchemy URL (e.g. postgresql+psycopg://...) or a "
+                            "SQLite file (default: OUT/gradebook.db)")
+    grade.add_argument("--workers", metavar="N", type=int, default=1,
+                       help="submissions graded at once on this machine (default: 1)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="send the work to the Dask scheduler at ADDRESS (tcp://host:port) "
+                            "instead of local workers")
+    grade.add_argument("--timeout", metavar="SECONDS", type=float, default=300.0,
+                       help="wall-clock (and CPU) time per submission (default: 300)")
+    grade.add_argument("--memory", metavar="MB", type=int, default=1024,
+                       help="memory a submission may allocate beyond the Python interpreter "
+                            "(default: 1024)")
+    grade.add_argument("--out", metavar="DIR",
+                       help="where grades.csv and feedback/ go (default: grades/ASSIGNMENT)")
+    grade.set_defaults(func=cmd_grade)
     return parser
 
 

@@ -99,6 +99,25 @@ def _empty_gradebook() -> Path:
     return _TEMPLATE[0]
 
 
+def open_gradebook(db_url: str):
+    """nbgrader's ``Gradebook`` at ``db_url``, created quickly when it does not exist yet.
+
+    A missing SQLite file starts as a copy of the empty template; any other
+    database is created by nbgrader itself (which runs ``alembic``, found in this
+    interpreter's environment). SQLAlchemy warnings from nbgrader are silenced.
+    """
+    from nbgrader.api import Gradebook
+
+    if db_url.startswith("sqlite:///"):
+        path = Path(db_url[len("sqlite:///"):])
+        if not path.exists() or path.stat().st_size == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_empty_gradebook(), path)
+    with kernel_env(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        return Gradebook(db_url, COURSE_ID)
+
+
 class Course:
     """An nbgrader course rooted at ``root`` with a SQLite gradebook (or ``db_url``)."""
 
