@@ -537,11 +537,15 @@ def _check_features(x) -> np.ndarray:
     return x
 
 
+def probabilities(model, x, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities, shape (N, classes), for a batch of features."""
+    x = _check_features(x)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
     """Class numbers (argmax of the probabilities) for a batch of features."""
-    x = _check_features(x)
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    return np.argmax(probs, axis=1)
+    return np.argmax(probabilities(model, x, batch_size=batch_size), axis=1)
 
 
 def evaluate(model, x, y) -> float:
