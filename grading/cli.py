@@ -151,9 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "instead of local workers")
     grade.add_argument("--timeout", metavar="SECONDS", type=float, default=300.0,
                        help="wall-clock (and CPU) time per submission (default: 300)")
-    grade.add_argument("--memory", metavar="MB", type=int, default=1024,
-                       help="memory a submission may allocate beyond the Python interpreter "
-                            "(default: 1024)")
+    grade.add_argument("--memory", metavar="MB", type=int, default=4096,
+                       help="address space a submission may map beyond the Python interpreter "
+                            "(default: 4096; TensorFlow reserves about 5 GB of address space on "
+                            "import, so Keras assignments need at least 3072)")
     grade.add_argument("--out", metavar="DIR",
                        help="where grades.csv and feedback/ go (default: grades/ASSIGNMENT)")
     grade.set_defaults(func=cmd_grade)

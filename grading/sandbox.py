@@ -47,7 +47,8 @@ class Limits:
     """What one submission may use."""
 
     wall_seconds: float = 300.0   #: wall-clock time for the whole notebook
-    memory_mb: int = 1024         #: address space the notebook may add to the interpreter
+    memory_mb: int = 4096         #: address space the notebook may add to the interpreter
+    #: (TensorFlow maps ~5 GB of address space on import: Keras assignments need >= 3072)
     processes: int = 64           #: processes and threads of the sandbox's user
     scratch_mb: int = 256         #: size of the private writable /tmp
     open_files: int = 256

@@ -206,3 +206,32 @@ def test_grades_go_to_a_postgresql_gradebook(tmp_path, postgres):
     again = run_tinyml("grade", ASSIGNMENT, str(subs), "--out", str(out), "--db", postgres)
     assert "0 graded now, 2 unchanged and skipped" in again.stdout
     assert not (out / "gradebook.db").exists()
+
+
+# -- every course assignment under the production grader ------------------------------
+
+def _course_assignments():
+    from grading import project as project_mod
+
+    return sorted(project_mod.load(REPO).assignments())
+
+
+@pytest.mark.parametrize("assignment", _course_assignments())
+def test_sandboxed_grader_gives_solution_full_marks_and_blank_zero(assignment, tmp_path):
+    """Hidden tests must work through the sandbox's data-only bridge (no isinstance on
+    student objects, no tensors crossing): the solution scores full marks, the blank zero."""
+    from grading import project as project_mod
+
+    (source,) = project_mod.load(REPO).assignments()[assignment]
+    subs = tmp_path / "subs"
+    for student, notebook in (("solution", source.path), ("blank", source.release_path)):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(notebook, subs / student / notebook.name)
+    result = run_tinyml("grade", assignment, str(subs), "--workers", "2",
+                        "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    rows = {r["student_id"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    assert rows["solution"]["status"] == "graded", rows["solution"]["reason"]
+    assert float(rows["solution"]["score"]) == float(rows["solution"]["max_score"]) > 0, \
+        rows["solution"]["reason"]
+    assert float(rows["blank"]["score"]) == 0, rows["blank"]["reason"]

@@ -1,0 +1,266 @@
+"""Course 1 assignments A2 and A3 graded end to end with nbgrader: full marks, zero,
+and the right partial credit for realistic wrong answers."""
+
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from grading.nbgrader_course import Course
+
+pytestmark = pytest.mark.grading
+
+
+def source(assignment: str) -> Path:
+    return REPO / "course1/assignments" / assignment / f"{assignment}.ipynb"
+
+
+def student_edition(assignment: str) -> Path:
+    return REPO / "release/course1/assignments" / assignment / f"{assignment}.ipynb"
+
+
+def student_answer(assignment: str, answers: dict, path: Path) -> Path:
+    """The student edition with the given code typed into its solution cells."""
+    nb = nbformat.read(str(student_edition(assignment)), as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = textwrap.dedent(answers[grade_id]).strip()
+    nbformat.write(nb, str(path))
+    return path
+
+
+def with_changes(right: dict, wrong: dict) -> dict:
+    """``right`` with some answers replaced (or removed, for None: left blank)."""
+    answers = dict(right)
+    for key, value in wrong.items():
+        if value is None:
+            answers.pop(key)
+        else:
+            answers[key] = value
+    return answers
+
+
+def make_course(tmp_path_factory, assignment):
+    course = Course(tmp_path_factory.mktemp(assignment))
+    course.add_source(assignment, [source(assignment)])
+    course.generate(assignment)
+    return course
+
+
+def grade(course, assignment, student, notebook):
+    course.submit(student, assignment, [notebook])
+    return course.autograde(assignment, student)
+
+
+def feedback(course, assignment, student) -> dict:
+    """The error each failed test cell showed the student, by grade id."""
+    path = course.autograded_dir(student, assignment) / f"{assignment}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    errors = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors[grade_id] = f"{output['ename']}: {output['evalue']}"
+    return errors
+
+
+# -- A2: a dense classifier ----------------------------------------------------------
+
+A2 = "c1_a2_dense_classifier"
+
+A2_RIGHT = {
+    "prepare": """
+        def prepare(images):
+            flat = images.reshape(images.shape[0], -1).astype("float32")
+            return flat / 255
+        """,
+    "softmax": """
+        def softmax(scores):
+            shifted = scores - np.max(scores, axis=1, keepdims=True)
+            e = np.exp(shifted)
+            return e / np.sum(e, axis=1, keepdims=True)
+        """,
+    "accuracy": """
+        def accuracy(y_true, probabilities):
+            return np.mean(np.argmax(probabilities, axis=1) == y_true)
+        """,
+    "build_model": """
+        def build_model(n_inputs, n_classes):
+            return keras.Sequential([
+                keras.Input(shape=(n_inputs,)),
+                keras.layers.Dense(128, activation="relu"),
+                keras.layers.Dense(n_classes, activation="softmax"),
+            ])
+        """,
+    "train": """
+        def train(model, x, y, epochs):
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            return model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+        """,
+}
+
+A2_WRONG = [
+    # forgot to scale to 0..1: Part 1 fails; Adam still learns from 0..255 inputs
+    ("no_scaling", {"prepare": """
+        def prepare(images):
+            return images.reshape(len(images), -1).astype(np.float32)
+        """}, 8, ["test_prepare"], {"test_prepare": "Divide by 255"}),
+    # softmax normalised down the columns (wrong axis)
+    ("softmax_axis0", {"softmax": """
+        def softmax(scores):
+            e = np.exp(scores - np.max(scores))
+            return e / e.sum(axis=0)
+        """}, 8, ["test_softmax"], {"test_softmax": "Normalise along axis 1"}),
+    # right on small scores, overflows on large ones: only the hidden test sees it
+    ("softmax_overflow", {"softmax": """
+        def softmax(scores):
+            e = np.exp(scores)
+            return e / e.sum(axis=1, keepdims=True)
+        """}, 8, ["test_softmax"], {"test_softmax": "subtract each row's largest score"}),
+    # argmax down the columns (wrong axis)
+    ("accuracy_axis0", {"accuracy": """
+        def accuracy(y_true, probabilities):
+            return float(np.mean(np.argmax(probabilities, axis=0) == y_true))
+        """}, 8, ["test_accuracy"], {"test_accuracy": "along the row (axis=1)"}),
+    # off by one: n_classes - 1 output neurons; the model cannot learn the last class
+    ("one_output_short", {"build_model": """
+        def build_model(n_inputs, n_classes):
+            return keras.Sequential([
+                keras.Input(shape=(n_inputs,)),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(n_classes - 1, activation="softmax"),
+            ])
+        """}, 6, ["test_build_model", "test_train"],
+     {"test_build_model": "one neuron per class"}),
+    # training left blank
+    ("no_training", {"train": None}, 8, ["test_train"], {"test_train": "NameError"}),
+]
+
+
+@pytest.fixture(scope="module")
+def a2(tmp_path_factory):
+    return make_course(tmp_path_factory, A2)
+
+
+def test_a2_solution_scores_full_marks(a2):
+    score = grade(a2, A2, "solution", source(A2))
+    assert (score.score, score.max_score) == (10, 10)
+
+
+def test_a2_blank_student_edition_scores_zero(a2):
+    score = grade(a2, A2, "blank", student_edition(A2))
+    assert (score.score, score.max_score) == (0, 10)
+    assert sorted(score.failed_tests) == ["test_accuracy", "test_build_model", "test_prepare",
+                                          "test_softmax", "test_train"]
+
+
+def test_a2_a_students_own_right_answer_scores_full_marks(a2, tmp_path):
+    score = grade(a2, A2, "right", student_answer(A2, A2_RIGHT, tmp_path / f"{A2}.ipynb"))
+    assert (score.score, score.failed_tests) == (10, [])
+
+
+@pytest.mark.parametrize("student, wrong, expected, failed, messages", A2_WRONG,
+                         ids=[case[0] for case in A2_WRONG])
+def test_a2_wrong_answers_get_partial_credit(a2, tmp_path, student, wrong, expected, failed,
+                                            messages):
+    notebook = student_answer(A2, with_changes(A2_RIGHT, wrong), tmp_path / f"{A2}.ipynb")
+    score = grade(a2, A2, student, notebook)
+    assert score.score == expected
+    assert sorted(score.failed_tests) == failed
+    shown = feedback(a2, A2, student)
+    for grade_id, text in messages.items():
+        assert text in shown[grade_id], shown[grade_id]
+
+
+# -- A3: a tiny CNN on a parameter budget --------------------------------------------
+
+A3 = "c1_a3_tiny_cnn"
+
+A3_RIGHT = {
+    "conv_output_size": """
+        def conv_output_size(size, kernel_size, stride=1):
+            return (size - kernel_size) // stride + 1
+        """,
+    "conv_params": """
+        def conv_params(in_channels, filters, kernel_size):
+            return filters * (kernel_size ** 2 * in_channels + 1)
+        """,
+    "build_tiny_cnn": """
+        def build_tiny_cnn(input_shape, n_classes):
+            return keras.Sequential([
+                keras.Input(shape=input_shape),
+                keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Conv2D(16, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Flatten(),
+                keras.layers.Dense(n_classes, activation="softmax"),
+            ])
+        """,
+}
+
+A3_WRONG = [
+    # off by one: forgets the "+ 1" (the first position of the window)
+    ("off_by_one", {"conv_output_size": """
+        def conv_output_size(size, kernel_size, stride=1):
+            return (size - kernel_size) // stride
+        """}, 8, ["test_conv_output_size"], {"test_conv_output_size": "start at 0, 1, ..., 25"}),
+    # forgets the biases
+    ("no_bias", {"conv_params": """
+        def conv_params(in_channels, filters, kernel_size):
+            return kernel_size * kernel_size * in_channels * filters
+        """}, 8, ["test_conv_params"], {"test_conv_params": "8 biases"}),
+    # lesson 6's CNN: accurate, but 5,258 parameters: over budget, still earns Part 4
+    ("over_budget", {"build_tiny_cnn": """
+        def build_tiny_cnn(input_shape, n_classes):
+            return keras.Sequential([
+                keras.Input(shape=input_shape),
+                keras.layers.Conv2D(8, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Conv2D(16, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Flatten(),
+                keras.layers.Dense(n_classes, activation="softmax"),
+            ])
+        """}, 7, ["test_build_tiny_cnn"], {"test_build_tiny_cnn": "5,258 parameters, over the budget"}),
+]
+
+
+@pytest.fixture(scope="module")
+def a3(tmp_path_factory):
+    return make_course(tmp_path_factory, A3)
+
+
+def test_a3_solution_scores_full_marks(a3):
+    score = grade(a3, A3, "solution", source(A3))
+    assert (score.score, score.max_score) == (10, 10)
+
+
+def test_a3_blank_student_edition_scores_zero(a3):
+    score = grade(a3, A3, "blank", student_edition(A3))
+    assert (score.score, score.max_score) == (0, 10)
+    assert sorted(score.failed_tests) == ["test_accuracy", "test_build_tiny_cnn", "test_conv_output_size",
+                                          "test_conv_params"]
+
+
+def test_a3_a_students_own_right_answer_scores_full_marks(a3, tmp_path):
+    score = grade(a3, A3, "right", student_answer(A3, A3_RIGHT, tmp_path / f"{A3}.ipynb"))
+    assert (score.score, score.failed_tests) == (10, [])
+
+
+@pytest.mark.parametrize("student, wrong, expected, failed, messages", A3_WRONG,
+                         ids=[case[0] for case in A3_WRONG])
+def test_a3_wrong_answers_get_partial_credit(a3, tmp_path, student, wrong, expected, failed,
+                                            messages):
+    notebook = student_answer(A3, with_changes(A3_RIGHT, wrong), tmp_path / f"{A3}.ipynb")
+    score = grade(a3, A3, student, notebook)
+    assert score.score == expected
+    assert sorted(score.failed_tests) == failed
+    shown = feedback(a3, A3, student)
+    for grade_id, text in messages.items():
+        assert text in shown[grade_id], shown[grade_id]
