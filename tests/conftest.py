@@ -101,3 +101,35 @@ def header(title="A lesson"):
 
         How a small thing works.
         """)
+
+
+# -- datasets: a private cache and a local file server ---------------------------------
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh dataset cache (``TINYML_CACHE_DIR``) for one test."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TINYML_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve ``tmp_path / "www"`` on 127.0.0.1; yields (folder, base URL ending in /)."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()

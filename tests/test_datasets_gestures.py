@@ -10,9 +10,9 @@ from tinyml_lib.datasets.gestures import load_gestures, plot_gesture
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYML_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+def _private_cache(cache):
+    """Every test here gets its own dataset cache (the ``cache`` fixture of conftest)."""
+    return cache
 
 
 def test_shapes_dtypes_labels_people_and_source():

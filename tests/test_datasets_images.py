@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
-import threading
 
 import numpy as np
 import pytest
@@ -16,27 +13,11 @@ from tinyml_lib.datasets.images import load_images, load_person, plot_images
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYML_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+def _private_cache(cache):
+    """Every test here gets its own dataset cache (the ``cache`` fixture of conftest)."""
+    return cache
 
 
-@pytest.fixture
-def server(tmp_path):
-    """Serve ``tmp_path / "www"`` on 127.0.0.1; yields (folder, base URL)."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 # ---------------------------------------------------------------- load_images, offline

@@ -18,13 +18,6 @@ from tinyml_lib.datasets import DatasetInfo, load_folder, load_keywords
 from tinyml_lib.datasets import keywords as kw
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("TINYML_CACHE_DIR", str(folder))
-    return folder
-
-
 # --------------------------------------------------------------------------- offline source
 
 def test_offline_shapes_labels_and_info(cache):
