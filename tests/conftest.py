@@ -133,3 +133,14 @@ def server(tmp_path):
     yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
+
+
+def fill_answers(student_edition: Path, answers: dict, path: Path) -> Path:
+    """A copy of ``student_edition`` with code typed into its solution cells, by grade id."""
+    nb = nbformat.read(str(student_edition), as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = textwrap.dedent(answers[grade_id]).strip()
+    nbformat.write(nb, str(path))
+    return path

@@ -1,13 +1,12 @@
 """Course 1 assignments A2 and A3 graded end to end with nbgrader: full marks, zero,
 and the right partial credit for realistic wrong answers."""
 
-import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import REPO
+from conftest import REPO, fill_answers
 from grading.nbgrader_course import Course
 
 pytestmark = pytest.mark.grading
@@ -23,13 +22,7 @@ def student_edition(assignment: str) -> Path:
 
 def student_answer(assignment: str, answers: dict, path: Path) -> Path:
     """The student edition with the given code typed into its solution cells."""
-    nb = nbformat.read(str(student_edition(assignment)), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = textwrap.dedent(answers[grade_id]).strip()
-    nbformat.write(nb, str(path))
-    return path
+    return fill_answers(student_edition(assignment), answers, path)
 
 
 def with_changes(right: dict, wrong: dict) -> dict:

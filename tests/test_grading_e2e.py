@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, code, header, md, run_tinyml
+from conftest import REPO, code, fill_answers, header, md, run_tinyml
 from grading import check
 from grading.nbgrader_course import Course
 
@@ -44,15 +44,7 @@ RIGHT = {
 
 def student_answer(answers: dict, path: Path) -> Path:
     """The student edition with the given code typed into its solution cells."""
-    import textwrap
-
-    nb = nbformat.read(str(STUDENT), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = textwrap.dedent(answers[grade_id]).strip()
-    nbformat.write(nb, str(path))
-    return path
+    return fill_answers(STUDENT, answers, path)
 
 
 @pytest.fixture(scope="module")
