@@ -106,15 +106,21 @@ def grade_assignment(project: Project, assignment: str, bar=None) -> list[Row]:
             except TinymlError as exc:
                 rows.append(Row(name, "FAIL", time.monotonic() - start, error=str(exc)))
             else:
-                good = (score.score == score.max_score > 0) if expect == "full" else score.score == 0
+                # Full marks means every autograded point; manually graded answers wait
+                # for a person and are shown beside the score.
+                auto_max = score.auto_max_score
+                good = (score.score == auto_max > 0) if expect == "full" else score.score == 0
+                shown = f"{score.score:g}/{auto_max:g}"
+                if score.manual_points:
+                    shown += f" +{score.manual_points:g} manual"
                 error = ""
                 if not good:
                     error = (f"expected {'full marks' if expect == 'full' else 'zero'}, got "
-                             f"{score.score:g}/{score.max_score:g}")
+                             f"{shown}")
                     if expect == "full" and score.failed_tests:
                         error += f"; failing: {', '.join(score.failed_tests)}"
                 rows.append(Row(name, "ok" if good else "FAIL", time.monotonic() - start,
-                                f"{score.score:g}/{score.max_score:g}", error))
+                                shown, error))
             if bar is not None:
                 bar.update()
     return rows

@@ -32,6 +32,12 @@ class Score:
     score: float
     max_score: float
     failed_tests: list[str]
+    manual_points: float = 0.0   #: points of manually graded answers (not scored by autograde)
+
+    @property
+    def auto_max_score(self) -> float:
+        """What the autograder can award: every point but the manually graded ones."""
+        return self.max_score - self.manual_points
 
 
 class _Capture(logging.Handler):
@@ -215,13 +221,15 @@ class Course:
 
         with Gradebook(self.db_url, COURSE_ID) as gb:
             submission = gb.find_submission(assignment, student)
-            failed = []
+            failed, manual = [], 0.0
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    if grade.auto_score is not None and grade.auto_score < grade.max_score:
+                    if grade.auto_score is None:
+                        manual += float(grade.max_score)
+                    elif grade.auto_score < grade.max_score:
                         failed.append(grade.name)
             return Score(student, assignment, float(submission.score),
-                         float(submission.max_score), failed)
+                         float(submission.max_score), failed, manual)
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception|Exit)\b.*)$")

@@ -257,3 +257,93 @@ def test_a3_wrong_answers_get_partial_credit(a3, tmp_path, student, wrong, expec
     shown = feedback(a3, A3, student)
     for grade_id, text in messages.items():
         assert text in shown[grade_id], shown[grade_id]
+
+
+# -- A4: a threshold under a false-accept budget (+ a manually graded reflection) ----
+
+A4 = "c1_a4_threshold"
+
+A4_RIGHT = {
+    "false_accept_rate": """
+        def false_accept_rate(y_true, scores, threshold):
+            negatives = np.asarray(scores)[np.asarray(y_true) == 0]
+            return float(np.sum(negatives >= threshold) / len(negatives))
+        """,
+    "recall": """
+        def recall(y_true, scores, threshold):
+            positives = np.asarray(scores)[np.asarray(y_true) == 1]
+            return float(np.sum(positives >= threshold) / len(positives))
+        """,
+    "choose_threshold": """
+        def choose_threshold(y_true, scores, max_false_accept_rate):
+            for t in sorted(set(np.asarray(scores, dtype=float))):
+                if false_accept_rate(y_true, scores, t) <= max_false_accept_rate:
+                    return float(t)
+            return float(np.nextafter(np.max(scores), np.inf))
+        """,
+    "apply": """
+        my_threshold = choose_threshold(y_val, s_val, BUDGET)
+        """,
+    # answered, so it waits for a person (a stub left unchanged scores 0 automatically)
+    "reflection": "The threshold keeps false accepts within budget; the misses fall on ...",
+}
+
+A4_WRONG = [
+    # the false-accept rate divided by every clip, not by the non-keyword ones; the
+    # threshold chosen with it is then wrong too
+    ("far_over_all_clips", {"false_accept_rate": """
+        def false_accept_rate(y_true, scores, threshold):
+            scores = np.asarray(scores)
+            return float(np.mean((scores >= threshold) & (np.asarray(y_true) == 0)))
+        """}, 2, ["test_apply", "test_choose_threshold", "test_false_accept_rate"],
+     {"test_false_accept_rate": "rate is 1/2"}),
+    # off by one at the threshold: > instead of >=
+    ("strict_recall", {"recall": """
+        def recall(y_true, scores, threshold):
+            return float(np.mean(np.asarray(scores)[np.asarray(y_true) == 1] > threshold))
+        """}, 6, ["test_recall"], {"test_recall": "counts as a detection (>=)"}),
+    # the highest threshold within budget: safe, but gives away recall
+    ("highest_threshold", {"choose_threshold": """
+        def choose_threshold(y_true, scores, max_false_accept_rate):
+            ok = [t for t in np.unique(scores) if false_accept_rate(y_true, scores, t)
+                  <= max_false_accept_rate]
+            return float(max(ok))
+        """}, 4, ["test_apply", "test_choose_threshold"],
+     {"test_choose_threshold": "lowest threshold"}),
+]
+
+
+@pytest.fixture(scope="module")
+def a4(tmp_path_factory):
+    return make_course(tmp_path_factory, A4)
+
+
+def test_a4_solution_scores_every_autograded_point_and_leaves_the_reflection(a4):
+    score = grade(a4, A4, "solution", source(A4))
+    assert (score.score, score.max_score, score.manual_points) == (8, 10, 2)
+    assert score.failed_tests == []
+
+
+def test_a4_blank_student_edition_scores_zero(a4):
+    score = grade(a4, A4, "blank", student_edition(A4))
+    assert (score.score, score.max_score) == (0, 10)
+    assert sorted(score.failed_tests) == ["reflection", "test_apply", "test_choose_threshold",
+                                          "test_false_accept_rate", "test_recall"]
+
+
+def test_a4_a_students_own_right_answer_scores_full_autograded_marks(a4, tmp_path):
+    score = grade(a4, A4, "right", student_answer(A4, A4_RIGHT, tmp_path / f"{A4}.ipynb"))
+    assert (score.score, score.failed_tests, score.manual_points) == (8, [], 2)
+
+
+@pytest.mark.parametrize("student, wrong, expected, failed, messages", A4_WRONG,
+                         ids=[case[0] for case in A4_WRONG])
+def test_a4_wrong_answers_get_partial_credit(a4, tmp_path, student, wrong, expected, failed,
+                                            messages):
+    notebook = student_answer(A4, with_changes(A4_RIGHT, wrong), tmp_path / f"{A4}.ipynb")
+    score = grade(a4, A4, student, notebook)
+    assert score.score == expected
+    assert sorted(score.failed_tests) == failed
+    shown = feedback(a4, A4, student)
+    for grade_id, text in messages.items():
+        assert text in shown[grade_id], shown[grade_id]

@@ -67,3 +67,16 @@ def test_plots_describe_and_explorer():
     assert "67% of keywords" in text and "150.0 false wake-ups per hour" in text
     box = thresholds.explorer(Y, S)
     assert len(box.children) == 2
+
+
+def test_keyword_scores_come_from_a_real_detector_on_unseen_speakers(cache):
+    (y_val, s_val), (y_test, s_test), info = thresholds.keyword_scores("yes", n_per_class=40)
+    assert set(info["speakers"]["val"]).isdisjoint(info["speakers"]["test"])
+    assert len(y_val) == info["n_val"] and len(y_test) == info["n_test"]
+    for y, s in ((y_val, s_val), (y_test, s_test)):
+        assert 0 < y.sum() < len(y)
+        assert np.all((0 <= s) & (s <= 1))
+        # better than chance: keyword clips score higher than the rest on average
+        assert s[y == 1].mean() > s[y == 0].mean() + 0.2
+    again = thresholds.keyword_scores("yes", n_per_class=40)
+    assert np.array_equal(again[0][1], s_val)

@@ -194,3 +194,60 @@ def explorer(y_true, scores, threshold: float = 0.5, utterances_per_hour: float 
 
     out = widgets.interactive_output(draw, {"threshold": slider, "per_hour": rate})
     return widgets.VBox([widgets.HBox([slider, rate]), out])
+
+
+def keyword_scores(word: str = "yes", n_per_class: int | None = None, seed: int = 0):
+    """Scores of a small keyword detector on clips from speakers it never heard.
+
+    A logistic regression on pooled log-mel features is trained to tell ``word``
+    from silence, other words and the other keyword ("no", or "yes" when
+    ``word="no"``) on offline speech (:func:`tinyml_lib.datasets.load_keywords`);
+    half of the speakers train it, a quarter give the validation clips (to
+    choose a threshold on) and a quarter the test clips (to check it): no
+    speaker is in two parts. No TensorFlow.
+
+    Returns
+    -------
+    (y_val, s_val), (y_test, s_test), info
+        Labels (1 = ``word``) and scores (probability of ``word``) of both
+        halves, and a dict describing the data and the model.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from . import audio, config
+    from .datasets import load_keywords
+
+    if n_per_class is None:
+        n_per_class = config.pick(fast=100, full=400)
+    other = "no" if word != "no" else "yes"
+    waves, labels, info = load_keywords([word, other], n_per_class, seed=seed, silence=True,
+                                        unknown=True)
+    speakers = np.asarray(info.details["speakers"])
+    features = np.stack([_pooled(audio.log_mel(w)) for w in waves])
+    y = (labels == word).astype(int)
+
+    rng = np.random.default_rng(seed)
+    unique = rng.permutation(np.unique(speakers))
+    quarter = max(1, len(unique) // 4)   # a quarter of the speakers each for val and test
+    val_speakers, test_speakers = set(unique[:quarter]), set(unique[quarter:2 * quarter])
+    is_val = np.isin(speakers, list(val_speakers))
+    is_test = np.isin(speakers, list(test_speakers))
+    train = ~(is_val | is_test)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    model.fit(features[train], y[train])
+    scores = model.predict_proba(features)[:, 1]
+    details = {"word": word, "n_train": int(train.sum()), "n_val": int(is_val.sum()),
+               "n_test": int(is_test.sum()), "speakers": {"val": sorted(val_speakers),
+                                                        "test": sorted(test_speakers)},
+               "model": "logistic regression on pooled log-mel features",
+               "source": info.source}
+    return (y[is_val], scores[is_val]), (y[is_test], scores[is_test]), details
+
+
+def _pooled(log_mel: np.ndarray, bins: int = 5) -> np.ndarray:
+    """Mean and maximum of each band over the clip, and the band means in time bins."""
+    chunks = np.array_split(log_mel, bins, axis=0)
+    return np.concatenate([log_mel.mean(axis=0), log_mel.max(axis=0)]
+                          + [chunk.mean(axis=0) for chunk in chunks])
