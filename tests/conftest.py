@@ -144,3 +144,16 @@ def fill_answers(student_edition: Path, answers: dict, path: Path) -> Path:
             cell.source = textwrap.dedent(answers[grade_id]).strip()
     nbformat.write(nb, str(path))
     return path
+
+
+def feedback(course, assignment, student) -> dict:
+    """The error each failed test cell showed the student, by grade id (nbgrader's output)."""
+    path = course.autograded_dir(student, assignment) / f"{assignment}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    errors = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors[grade_id] = f"{output['ename']}: {output['evalue']}"
+    return errors

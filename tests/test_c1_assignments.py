@@ -3,10 +3,9 @@ and the right partial credit for realistic wrong answers."""
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from conftest import REPO, fill_answers
+from conftest import REPO, feedback, fill_answers
 from grading.nbgrader_course import Course
 
 pytestmark = pytest.mark.grading
@@ -46,19 +45,6 @@ def make_course(tmp_path_factory, assignment):
 def grade(course, assignment, student, notebook):
     course.submit(student, assignment, [notebook])
     return course.autograde(assignment, student)
-
-
-def feedback(course, assignment, student) -> dict:
-    """The error each failed test cell showed the student, by grade id."""
-    path = course.autograded_dir(student, assignment) / f"{assignment}.ipynb"
-    nb = nbformat.read(str(path), as_version=4)
-    errors = {}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                errors[grade_id] = f"{output['ename']}: {output['evalue']}"
-    return errors
 
 
 # -- A2: a dense classifier ----------------------------------------------------------

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, code, fill_answers, header, md, run_tinyml
+from conftest import REPO, code, feedback, fill_answers, header, md, run_tinyml
 from grading import check
 from grading.nbgrader_course import Course
 
@@ -77,23 +77,27 @@ def test_a_students_own_right_answer_scores_full_marks(course, tmp_path):
     assert score.score == 10
 
 
-@pytest.mark.parametrize("student, wrong, expected, failed", [
+@pytest.mark.parametrize("student, wrong, expected, failed, messages", [
     # divides by N - 1: only the hidden mse test sees it
     ("off_by_one", {"mse": """
         def mse(y_true, y_pred):
             d = np.asarray(y_pred) - np.asarray(y_true)
             return float(np.sum(d ** 2) / (len(d) - 1)) if len(d) > 1 else float(d[0] ** 2)
-        """}, 8, ["test_mse"]),
+        """}, 8, ["test_mse"], {"test_mse": "square each error, then average"}),
     # gradient with the wrong sign: step is graded on the student's own gradient, fit diverges
     ("wrong_sign", {"gradient": """
         def gradient(w, b, x, y):
             e = y - (w * x + b)
             return 2 * np.mean(e * x), 2 * np.mean(e)
-        """}, 4, ["test_fit", "test_gradient"]),
+        """}, 4, ["test_fit", "test_gradient"],
+     {"test_gradient": "dL/db at w=0, b=0 for x=[1, 2], y=[1, 2] should be",
+      "test_fit": "the loss must go down"}),
     # half right: mse and gradient right, step and fit left blank
-    ("half", {"step": None, "fit": None}, 5, ["test_fit", "test_step"]),
+    ("half", {"step": None, "fit": None}, 5, ["test_fit", "test_step"],
+     {"test_step": "NotImplementedError"}),
 ])
-def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed):
+def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
+                                         messages):
     answers = dict(RIGHT)
     for key, value in wrong.items():
         if value is None:
@@ -103,6 +107,9 @@ def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expe
     score = grade(course, student, student_answer(answers, tmp_path / f"{ASSIGNMENT}.ipynb"))
     assert score.score == expected
     assert sorted(score.failed_tests) == failed
+    shown = feedback(course, ASSIGNMENT, student)
+    for grade_id, text in messages.items():
+        assert text in shown[grade_id], shown[grade_id]
 
 
 def test_a_student_cannot_rewrite_the_tests(course, tmp_path):
