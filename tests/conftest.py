@@ -157,3 +157,14 @@ def feedback(course, assignment, student) -> dict:
             if output.get("output_type") == "error":
                 errors[grade_id] = f"{output['ename']}: {output['evalue']}"
     return errors
+
+
+def with_changes(right: dict, wrong: dict) -> dict:
+    """``right`` with some answers replaced (or removed, for None: left blank)."""
+    answers = dict(right)
+    for key, value in wrong.items():
+        if value is None:
+            answers.pop(key)
+        else:
+            answers[key] = value
+    return answers

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, feedback, fill_answers
+from conftest import REPO, feedback, fill_answers, with_changes
 from grading.nbgrader_course import Course
 
 pytestmark = pytest.mark.grading
@@ -22,17 +22,6 @@ def student_edition(assignment: str) -> Path:
 def student_answer(assignment: str, answers: dict, path: Path) -> Path:
     """The student edition with the given code typed into its solution cells."""
     return fill_answers(student_edition(assignment), answers, path)
-
-
-def with_changes(right: dict, wrong: dict) -> dict:
-    """``right`` with some answers replaced (or removed, for None: left blank)."""
-    answers = dict(right)
-    for key, value in wrong.items():
-        if value is None:
-            answers.pop(key)
-        else:
-            answers[key] = value
-    return answers
 
 
 def make_course(tmp_path_factory, assignment):

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, code, feedback, fill_answers, header, md, run_tinyml
+from conftest import REPO, code, feedback, fill_answers, header, md, run_tinyml, with_changes
 from grading import check
 from grading.nbgrader_course import Course
 
@@ -98,12 +98,7 @@ def test_a_students_own_right_answer_scores_full_marks(course, tmp_path):
 ])
 def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
                                          messages):
-    answers = dict(RIGHT)
-    for key, value in wrong.items():
-        if value is None:
-            answers.pop(key)
-        else:
-            answers[key] = value
+    answers = with_changes(RIGHT, wrong)
     score = grade(course, student, student_answer(answers, tmp_path / f"{ASSIGNMENT}.ipynb"))
     assert score.score == expected
     assert sorted(score.failed_tests) == failed
