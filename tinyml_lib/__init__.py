@@ -21,7 +21,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("config", "linear", "plots", "vision", "audio", "kws", "quantize", "mcu", "datasets",
-               "fairness", "attacks", "evaluate", "thresholds", "anomaly")
+               "fairness", "attacks", "evaluate", "thresholds", "anomaly", "dataprep")
 
 __all__ = list(_SUBMODULES) + ["__version__"]
 
