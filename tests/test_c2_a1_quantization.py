@@ -1,0 +1,120 @@
+"""Course 2 assignment A1 (quantization) graded end to end with nbgrader: full marks,
+zero, and the right partial credit for realistic wrong answers."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, feedback, fill_answers, with_changes
+from grading.nbgrader_course import Course
+
+pytestmark = pytest.mark.grading
+
+A1 = "c2_a1_quantization"
+SOURCE = REPO / "course2/assignments" / A1 / f"{A1}.ipynb"
+STUDENT_EDITION = REPO / "release/course2/assignments" / A1 / f"{A1}.ipynb"
+
+# A student's own right answer: written differently from the solution.
+RIGHT = {
+    "quantize": """
+        def quantize_int8(x, scale, zero_point):
+            q = np.rint(np.asarray(x) / scale).astype(np.int64) + int(zero_point)
+            return np.clip(q, -128, 127).astype(np.int8)
+
+        def dequantize_int8(q, scale, zero_point):
+            return (np.asarray(q).astype(np.int32) - zero_point) * scale
+        """,
+    "choose": """
+        def choose_scale_zero_point(x_min, x_max):
+            lo = x_min if x_min < 0 else 0.0
+            hi = x_max if x_max > 0 else 0.0
+            scale = (hi - lo) / 255.0
+            return scale, int(round(-128 - lo / scale))
+        """,
+    "convert": """
+        representative_data = x_train[100:400]
+        int8_model = quantize.convert(model, mode="int8", representative_data=representative_data)
+        predictions = mcu.run_tflite(int8_model, x_val).argmax(axis=1)
+        int8_val_accuracy = (predictions == y_val).mean()
+        """,
+    "small_model": """
+        tiny = keras.Sequential([keras.Input(shape=(16, 16, 1)), keras.layers.Flatten(),
+                                 keras.layers.Dense(24, activation="relu"),
+                                 keras.layers.Dense(10, activation="softmax")])
+        tiny.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        tiny.fit(x_train, y_train, epochs=20, verbose=0)
+        small_model = quantize.convert(tiny, "int8", representative_data=x_train[:200])
+        """,
+}
+
+WRONG = [
+    # int8 arithmetic wraps: q - zero_point overflows for q > -1 with zero point -128
+    ("dequantize_overflow", {"quantize": """
+        def quantize_int8(x, scale, zero_point):
+            return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+
+        def dequantize_int8(q, scale, zero_point):
+            return scale * (q - zero_point)
+        """}, 8, ["test_quantize"], {"test_quantize": "int8 arithmetic overflows"}),
+    # the range is not extended to hold 0: right for ranges around 0 only (hidden test)
+    ("zero_not_in_range", {"choose": """
+        def choose_scale_zero_point(x_min, x_max):
+            scale = (x_max - x_min) / 255
+            return scale, int(np.round(-128 - x_min / scale))
+        """}, 8, ["test_choose"], {"test_choose": "extended to hold 0"}),
+    # dynamic-range quantization: int8 weights but float input/output, not for the board
+    ("dynamic_range", {"convert": """
+        representative_data = x_train[:300]
+        int8_model = quantize.convert(model, "dynamic")
+        int8_val_accuracy = float(np.mean(mcu.run_tflite(int8_model, x_val).argmax(axis=1) == y_val))
+        """}, 8, ["test_int8_model"], {"test_int8_model": "full-integer"}),
+    # ships the given model in int8: accurate, but over the 16 KB budget
+    ("given_model_in_int8", {"small_model": """
+        small_model = int8_model
+        """}, 9, ["test_small_model_size"], {"test_small_model_size": "over the budget"}),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp(A1))
+    course.add_source(A1, [SOURCE])
+    course.generate(A1)
+    return course
+
+
+def grade(course, student, notebook):
+    course.submit(student, A1, [notebook])
+    return course.autograde(A1, student)
+
+
+def test_solution_scores_full_marks(course):
+    score = grade(course, "solution", SOURCE)
+    assert (score.score, score.max_score, score.failed_tests) == (10, 10, [])
+
+
+def test_blank_student_edition_scores_zero(course):
+    score = grade(course, "blank", STUDENT_EDITION)
+    assert (score.score, score.max_score) == (0, 10)
+    assert sorted(score.failed_tests) == ["test_choose", "test_int8_model", "test_quantize",
+                                          "test_representative", "test_small_model_accuracy",
+                                          "test_small_model_size"]
+
+
+def test_a_students_own_right_answer_scores_full_marks(course, tmp_path):
+    notebook = fill_answers(STUDENT_EDITION, RIGHT, tmp_path / f"{A1}.ipynb")
+    score = grade(course, "right", notebook)
+    assert (score.score, score.failed_tests) == (10, [])
+
+
+@pytest.mark.parametrize("student, wrong, expected, failed, messages", WRONG,
+                         ids=[case[0] for case in WRONG])
+def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
+                                          messages):
+    notebook = fill_answers(STUDENT_EDITION, with_changes(RIGHT, wrong), tmp_path / f"{A1}.ipynb")
+    score = grade(course, student, notebook)
+    assert score.score == expected
+    assert sorted(score.failed_tests) == failed
+    shown = feedback(course, A1, student)
+    for grade_id, text in messages.items():
+        assert text in shown[grade_id], shown[grade_id]
