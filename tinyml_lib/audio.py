@@ -569,3 +569,45 @@ def describe_spectrogram(features, stride_ms: float = STRIDE_MS, name: str = "fe
             f"across, {channels} channels from low (bottom) to high (top), values from "
             f"{values.min():.1f} to {values.max():.1f}; the brightest moment is near "
             f"{peak_time:.2f} s and the strongest channel on average is {int(np.argmax(by_channel))}.")
+
+
+# --------------------------------------------------------------------------- listening
+
+def play(waveform, sample_rate: int = SAMPLE_RATE, normalize: bool = True):
+    """A player for the clip in a notebook (``IPython.display.Audio``).
+
+    Return it as the last line of a cell (or pass it to ``display``) to get a
+    play button. Say in the text what the clip is: a screen-reader user hears
+    the clip, but not what it is meant to be.
+
+    Parameters
+    ----------
+    waveform : array-like, 1-D
+        Mono audio, float in [-1, 1] or int16.
+    sample_rate : int
+        Samples per second of ``waveform``.
+    normalize : bool
+        True: scale the loudest sample to full volume, so quiet clips are
+        audible (the data itself is unchanged). False: play at the recorded
+        level.
+
+    Returns
+    -------
+    IPython.display.Audio
+
+    Examples
+    --------
+    >>> player = play(np.zeros(16000))       # doctest: +SKIP
+    >>> player                                # doctest: +SKIP
+    """
+    from IPython.display import Audio
+
+    rate = _check_rate(sample_rate)
+    x = as_waveform(waveform)
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise ValueError(f"normalize must be True or False; got {normalize!r}.")
+    peak = float(np.max(np.abs(x)))
+    if normalize and peak > 0:
+        x = x / peak
+    # Audio(normalize=False) needs values in [-1, 1]; x is already there
+    return Audio(data=x.astype(np.float64), rate=rate, normalize=False)

@@ -10,7 +10,10 @@ The pipeline of TensorFlow Lite Micro's ``micro_speech`` example, in a few calls
    :func:`build_ds_cnn` (the depthwise-separable CNN of "Hello Edge", Zhang et
    al. 2017);
 4. :func:`train` does it all on the keyword dataset, split by speaker so the
-   test voices were never heard in training.
+   test voices were never heard in training;
+5. :func:`pretrained` loads a ready-made "yes"/"no" spotter shipped with the
+   package, trained by :func:`train_pretrained` on the package's own
+   synthesized speech, with some voices (:func:`held_out_voices`) kept unheard.
 
 Class order follows ``micro_speech``: ``["silence", "unknown", *words]``
 (:func:`label_names`). TensorFlow and Keras load on first use.
@@ -708,3 +711,211 @@ def describe_confusion(matrix, classes: Sequence[str]) -> str:
         text += (f" The most common mistake is {classes[i]!r} heard as {classes[j]!r} "
                  f"({int(off[i, j])} clips).")
     return text
+
+
+# --------------------------------------------------------------------------- a pretrained model
+
+#: espeak-ng voice variants the shipped pretrained model never heard (in any
+#: accent): synthesize test clips with them to try the model on "new people".
+PRETRAINED_HELD_OUT_VARIANTS = ("f2", "m3", "klatt4", "Annie", "grandpa", "travis")
+#: Keyword sets for which a pretrained model ships with the package.
+PRETRAINED_WORDS = (("yes", "no"),)
+#: How the shipped model was made (the defaults of :func:`train_pretrained`).
+PRETRAINED_SETTINGS = {"n_per_word": 600, "epochs": 30, "copies": 4, "seed": 0}
+
+
+def _pretrained_file(words) -> "Path":
+    from pathlib import Path
+
+    return Path(__file__).with_name("data") / f"kws_{'_'.join(words)}.npz"
+
+
+def training_voices(held_out: Sequence[str] = PRETRAINED_HELD_OUT_VARIANTS) -> list[str]:
+    """The offline voices (``"<accent>+<variant>"``) left after holding out some variants.
+
+    Every English accent of the offline source with every human voice variant
+    except those in ``held_out``.
+
+    Examples
+    --------
+    >>> voices = training_voices()                         # doctest: +SKIP
+    >>> len(voices), "en-us+f2" in voices                  # doctest: +SKIP
+    (528, False)
+    """
+    from .datasets.keywords import ENGLISH_ACCENTS, HUMAN_VARIANTS
+
+    if isinstance(held_out, str):
+        raise ValueError(f"held_out must be a list of voice variants, e.g. ['f2', 'm3']; got the "
+                         f"single string {held_out!r}.")
+    held_out = list(held_out)
+    unknown = sorted(set(held_out) - set(HUMAN_VARIANTS))
+    if unknown:
+        raise ValueError(f"held_out names variants that are not voice variants of the offline "
+                         f"source: {unknown}; choose from datasets.keywords.HUMAN_VARIANTS.")
+    keep = [v for v in HUMAN_VARIANTS if v not in held_out]
+    if not keep:
+        raise ValueError("held_out leaves no voice to train on.")
+    return [f"{accent}+{variant}" for accent in ENGLISH_ACCENTS for variant in keep]
+
+
+def held_out_voices(held_out: Sequence[str] = PRETRAINED_HELD_OUT_VARIANTS) -> list[str]:
+    """The voices :func:`training_voices` leaves out: every English accent x each held-out variant.
+
+    >>> held_out_voices(["f2"])[:2]
+    ['en-us+f2', 'en+f2']
+    """
+    from .datasets.keywords import ENGLISH_ACCENTS, HUMAN_VARIANTS
+
+    if isinstance(held_out, str) or not list(held_out):
+        raise ValueError(f"held_out must be a non-empty list of voice variants, e.g. ['f2']; "
+                         f"got {held_out!r}.")
+    unknown = sorted(set(held_out) - set(HUMAN_VARIANTS))
+    if unknown:
+        raise ValueError(f"held_out names variants that are not voice variants of the offline "
+                         f"source: {unknown}; choose from datasets.keywords.HUMAN_VARIANTS.")
+    return [f"{accent}+{variant}" for variant in held_out for accent in ENGLISH_ACCENTS]
+
+
+def train_pretrained(path=None, words: Sequence[str] = ("yes", "no"),
+                     n_per_word: int = PRETRAINED_SETTINGS["n_per_word"],
+                     epochs: int = PRETRAINED_SETTINGS["epochs"],
+                     copies: int = PRETRAINED_SETTINGS["copies"],
+                     seed: int = PRETRAINED_SETTINGS["seed"],
+                     held_out: Sequence[str] = PRETRAINED_HELD_OUT_VARIANTS,
+                     verbose: int = 0) -> TrainResult:
+    """Train the model :func:`pretrained` loads, and save its weights.
+
+    This is exactly how the model shipped in ``tinyml_lib/data/`` was made:
+    :func:`train` (``tiny_conv``, split by speaker) on this package's own
+    synthesized speech (:func:`tinyml_lib.datasets.load_keywords`, offline
+    source), spoken only by :func:`training_voices` so that every accent of
+    the voice variants in ``held_out`` stays unheard. No recording of a real
+    person is involved. Run it again with the defaults to reproduce the file
+    (up to TensorFlow's floating-point nondeterminism on other machines).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Where to write the ``.npz`` (weights and a JSON description); default:
+        nothing is written.
+    words : sequence of str
+        The keywords; classes are :func:`label_names` ``(words)``.
+    n_per_word, epochs, copies, seed
+        As in :func:`train`; the defaults are :data:`PRETRAINED_SETTINGS`.
+    held_out : sequence of str
+        Voice variants never used in training (:data:`PRETRAINED_HELD_OUT_VARIANTS`).
+
+    Returns
+    -------
+    TrainResult
+        The trained model and its test accuracy on held-out training-set speakers.
+
+    Examples
+    --------
+    >>> result = train_pretrained("kws_yes_no.npz")                  # doctest: +SKIP
+    >>> model = pretrained(path="kws_yes_no.npz")                    # doctest: +SKIP
+    """
+    import json
+    from pathlib import Path
+
+    from .datasets import load_keywords
+
+    classes = label_names(words)
+    voices = training_voices(held_out)
+    waves, labels, info = load_keywords(list(words), int(n_per_word), source="offline", seed=seed,
+                                        silence=True, unknown=True, voices=voices)
+    speakers = np.asarray(info.details["speakers"])
+    result = train(words, model="tiny_conv", epochs=epochs, seed=seed, copies=copies,
+                   data=(waves, labels, speakers), verbose=verbose)
+    result.source = "offline (synthesized speech)"
+    if path is not None:
+        description = {
+            "words": list(words), "classes": classes, "model": "tiny_conv",
+            "trained_by": "tinyml_lib.kws.train_pretrained",
+            "data": "offline synthesized speech (espeak-ng), tinyml_lib.datasets.load_keywords",
+            "n_per_word": int(n_per_word), "epochs": int(epochs), "copies": int(copies),
+            "seed": int(seed), "held_out_variants": list(held_out),
+            "test_accuracy": round(float(result.test_accuracy), 4),
+            "n_test_clips": int(len(result.y_test)),
+        }
+        weights = {f"w{i}": w for i, w in enumerate(result.model.get_weights())}
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(target, description=np.array(json.dumps(description)), **weights)
+    return result
+
+
+def pretrained_info(words: Sequence[str] = ("yes", "no"), path=None) -> dict:
+    """How the pretrained model was made: words, classes, settings, held-out voices, test accuracy.
+
+    >>> pretrained_info()["trained_by"]                    # doctest: +SKIP
+    'tinyml_lib.kws.train_pretrained'
+    """
+    import json
+
+    with np.load(_pretrained_path(words, path)) as stored:
+        return json.loads(str(stored["description"]))
+
+
+def _pretrained_path(words, path):
+    from pathlib import Path
+
+    if path is not None:
+        target = Path(path)
+        if not target.is_file():
+            raise FileNotFoundError(f"no pretrained model at {str(target)!r}; make one with "
+                                    f"kws.train_pretrained({str(target)!r}).")
+        return target
+    words = tuple(label_names(words)[len(LABELS_PREFIX):])
+    if words not in PRETRAINED_WORDS:
+        raise ValueError(f"no pretrained model ships for the words {list(words)}; available: "
+                         f"{[list(w) for w in PRETRAINED_WORDS]}. Train your own with "
+                         f"kws.train(words=...).")
+    target = _pretrained_file(words)
+    if not target.is_file():  # pragma: no cover - a broken installation
+        raise FileNotFoundError(f"the pretrained model file {target} is missing from the "
+                                f"installation; reinstall tinyml_lib or run "
+                                f"kws.train_pretrained({str(target)!r}).")
+    return target
+
+
+def pretrained(words: Sequence[str] = ("yes", "no"), path=None):
+    """A small keyword spotter ready to use: ``tiny_conv`` trained by this package.
+
+    The shipped model was trained by :func:`train_pretrained` (with its
+    defaults) on the package's own *synthetic* speech, never on recordings of
+    real people, and without the voice variants
+    :data:`PRETRAINED_HELD_OUT_VARIANTS`, so you can test it on voices it never
+    heard (:func:`held_out_voices`). Its classes are :func:`label_names`
+    ``(words)``: ``["silence", "unknown", "yes", "no"]``. How it was made and
+    its test accuracy: :func:`pretrained_info`.
+
+    Parameters
+    ----------
+    words : sequence of str
+        The keywords; only ``("yes", "no")`` ships (see :data:`PRETRAINED_WORDS`).
+    path : str or Path, optional
+        Load a model saved by :func:`train_pretrained` instead of the shipped one.
+
+    Returns
+    -------
+    keras.Model
+        Float32, input (49, 40, 1) micro features, output class probabilities.
+
+    Examples
+    --------
+    >>> model = pretrained()                                         # doctest: +SKIP
+    >>> predict_clip(model, clip, label_names(["yes", "no"]))        # doctest: +SKIP
+    ('yes', array([0.01, 0.02, 0.95, 0.02], dtype=float32))
+    """
+    target = _pretrained_path(words, path)
+    info = pretrained_info(path=target)
+    with np.load(target) as stored:
+        weights = [stored[f"w{i}"] for i in range(sum(k.startswith("w") for k in stored.files))]
+    model = build_tiny_conv(len(info["classes"]))
+    try:
+        model.set_weights(weights)
+    except ValueError as error:
+        raise ValueError(f"{target} does not hold tiny_conv weights for {info['classes']}: "
+                         f"{error}") from None
+    return model
