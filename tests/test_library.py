@@ -125,3 +125,36 @@ def test_widgets_build_and_call_the_learners_functions():
     assert len(box.children) == 2
     linear.descent_explorer(volts, celsius, mse, descend, learning_rate=0.1, steps=5)
     assert calls == [(0.1, 5)]
+
+
+def _stderr_of(code: str, **env) -> str:
+    import os
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+def test_tensorflow_start_up_lines_stay_out_of_notebooks():
+    quiet = _stderr_of("import tinyml_lib, keras, sys; print('after', file=sys.stderr)",
+                       TINYML_TF_LOGS="0")
+    assert "absl::InitializeLog" not in quiet and "cuda drivers" not in quiet, quiet
+    assert quiet.strip().endswith("after"), quiet       # stderr works again after the import
+    loud = _stderr_of("import tinyml_lib, keras", TINYML_TF_LOGS="1")
+    assert "absl::InitializeLog" in loud or "cuda drivers" in loud or "oneDNN" in loud, loud
+
+
+def test_quiet_stderr_replays_what_a_failing_block_wrote(capfd):
+    import os
+
+    from tinyml_lib import _quiet
+
+    with _quiet.quiet_stderr():
+        os.write(2, b"hidden line\n")
+    with pytest.raises(RuntimeError, match="boom"):
+        with _quiet.quiet_stderr():
+            os.write(2, b"the reason it failed\n")
+            raise RuntimeError("boom")
+    err = capfd.readouterr().err
+    assert "hidden line" not in err and "the reason it failed" in err

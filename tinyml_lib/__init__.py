@@ -17,6 +17,11 @@ from importlib import import_module as _import_module
 # learner on a CPU runtime; Python errors are unaffected. Set the variable
 # yourself before importing tinyml_lib to see everything.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The lines TF_CPP_MIN_LOG_LEVEL no longer hides (absl, oneDNN, CUDA) are written
+# while TensorFlow loads; _quiet hides exactly those (TINYML_TF_LOGS=1 shows them).
+from . import _quiet
+
+_quiet.install()
 
 __version__ = "0.1.0"
 

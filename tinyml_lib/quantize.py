@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _tflite_graph, plots
+from . import _quiet, _tflite_graph, plots
 
 __all__ = ["MODES", "convert", "quantization_aware", "train_qat", "compare", "plot_compare",
            "make_fragile", "Int8Weights", "int8_weights"]
@@ -178,7 +178,8 @@ def convert(model, mode: str = "float32", representative_data=None) -> bytes:
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
-        return bytes(converter.convert())
+        with _quiet.quiet_stderr():       # the converter's C++ "fully_quantize: 0, ..." line
+            return bytes(converter.convert())
 
 
 # --------------------------------------------------------------------------- QAT
