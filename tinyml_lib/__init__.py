@@ -26,7 +26,7 @@ _quiet.install()
 __version__ = "0.1.0"
 
 _SUBMODULES = ("config", "linear", "plots", "vision", "audio", "kws", "quantize", "mcu", "datasets",
-               "fairness", "attacks", "evaluate", "thresholds", "anomaly", "dataprep")
+               "fairness", "attacks", "evaluate", "thresholds", "anomaly", "dataprep", "transfer")
 
 __all__ = list(_SUBMODULES) + ["__version__"]
 
