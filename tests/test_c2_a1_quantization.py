@@ -1,18 +1,10 @@
 """Course 2 assignment A1 (quantization) graded end to end with nbgrader: full marks,
 zero, and the right partial credit for realistic wrong answers."""
 
-from pathlib import Path
-
 import pytest
-
-from conftest import REPO, feedback, fill_answers, with_changes
-from grading.nbgrader_course import Course
+from assignment_harness import AssignmentTests
 
 pytestmark = pytest.mark.grading
-
-A1 = "c2_a1_quantization"
-SOURCE = REPO / "course2/assignments" / A1 / f"{A1}.ipynb"
-STUDENT_EDITION = REPO / "release/course2/assignments" / A1 / f"{A1}.ipynb"
 
 # A student's own right answer: written differently from the solution.
 RIGHT = {
@@ -75,46 +67,9 @@ WRONG = [
 ]
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp(A1))
-    course.add_source(A1, [SOURCE])
-    course.generate(A1)
-    return course
-
-
-def grade(course, student, notebook):
-    course.submit(student, A1, [notebook])
-    return course.autograde(A1, student)
-
-
-def test_solution_scores_full_marks(course):
-    score = grade(course, "solution", SOURCE)
-    assert (score.score, score.max_score, score.failed_tests) == (10, 10, [])
-
-
-def test_blank_student_edition_scores_zero(course):
-    score = grade(course, "blank", STUDENT_EDITION)
-    assert (score.score, score.max_score) == (0, 10)
-    assert sorted(score.failed_tests) == ["test_choose", "test_int8_model", "test_quantize",
-                                          "test_representative", "test_small_model_accuracy",
-                                          "test_small_model_size"]
-
-
-def test_a_students_own_right_answer_scores_full_marks(course, tmp_path):
-    notebook = fill_answers(STUDENT_EDITION, RIGHT, tmp_path / f"{A1}.ipynb")
-    score = grade(course, "right", notebook)
-    assert (score.score, score.failed_tests) == (10, [])
-
-
-@pytest.mark.parametrize("student, wrong, expected, failed, messages", WRONG,
-                         ids=[case[0] for case in WRONG])
-def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
-                                          messages):
-    notebook = fill_answers(STUDENT_EDITION, with_changes(RIGHT, wrong), tmp_path / f"{A1}.ipynb")
-    score = grade(course, student, notebook)
-    assert score.score == expected
-    assert sorted(score.failed_tests) == failed
-    shown = feedback(course, A1, student)
-    for grade_id, text in messages.items():
-        assert text in shown[grade_id], shown[grade_id]
+class TestQuantization(AssignmentTests):
+    ASSIGNMENT = "c2_a1_quantization"
+    RIGHT = RIGHT
+    WRONG = WRONG
+    BLANK_FAILED = ("test_choose", "test_int8_model", "test_quantize", "test_representative",
+                    "test_small_model_accuracy", "test_small_model_size")

@@ -1,25 +1,10 @@
 """Course 2 assignment A2 (a "left"/"right" keyword spotter within 20 KB) graded end to end
 with nbgrader: full marks, zero, and the right partial credit for realistic wrong answers."""
 
-from pathlib import Path
-
 import pytest
-
-from conftest import REPO, feedback, fill_answers, with_changes
-from grading.nbgrader_course import Course
+from assignment_harness import AssignmentTests
 
 pytestmark = pytest.mark.grading
-
-A2 = "c2_a2_keyword_spotting"
-
-
-def source() -> Path:
-    return REPO / "course2/assignments" / A2 / f"{A2}.ipynb"
-
-
-def student_edition() -> Path:
-    return REPO / "release/course2/assignments" / A2 / f"{A2}.ipynb"
-
 
 # A student's own right answer: a lookup table, the library's tiny_conv, Adam by name,
 # calibration on part of the training set.
@@ -77,45 +62,9 @@ WRONG = [
 ]
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp(A2))
-    course.add_source(A2, [source()])
-    course.generate(A2)
-    return course
-
-
-def grade(course, student, notebook):
-    course.submit(student, A2, [notebook])
-    return course.autograde(A2, student)
-
-
-def test_solution_scores_full_marks(course):
-    score = grade(course, "solution", source())
-    assert (score.score, score.max_score) == (10, 10)
-
-
-def test_blank_student_edition_scores_zero(course):
-    score = grade(course, "blank", student_edition())
-    assert (score.score, score.max_score) == (0, 10)
-    assert sorted(score.failed_tests) == ["test_build_model", "test_class_numbers",
-                                          "test_int8_accuracy", "test_int8_size", "test_train"]
-
-
-def test_a_students_own_right_answer_scores_full_marks(course, tmp_path):
-    notebook = fill_answers(student_edition(), RIGHT, tmp_path / f"{A2}.ipynb")
-    score = grade(course, "right", notebook)
-    assert (score.score, score.failed_tests) == (10, [])
-
-
-@pytest.mark.parametrize("student, wrong, expected, failed, messages", WRONG,
-                         ids=[case[0] for case in WRONG])
-def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
-                                          messages):
-    notebook = fill_answers(student_edition(), with_changes(RIGHT, wrong), tmp_path / f"{A2}.ipynb")
-    score = grade(course, student, notebook)
-    assert score.score == expected
-    assert sorted(score.failed_tests) == failed
-    shown = feedback(course, A2, student)
-    for grade_id, text in messages.items():
-        assert text in shown[grade_id], shown[grade_id]
+class TestKeywordSpotting(AssignmentTests):
+    ASSIGNMENT = "c2_a2_keyword_spotting"
+    RIGHT = RIGHT
+    WRONG = WRONG
+    BLANK_FAILED = ("test_build_model", "test_class_numbers", "test_int8_accuracy",
+                    "test_int8_size", "test_train")

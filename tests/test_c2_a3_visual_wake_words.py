@@ -1,18 +1,10 @@
 """Course 2 assignment 3 (visual wake words within a flash/RAM budget) graded end to end with
 nbgrader: full marks, zero, and the right partial credit for realistic wrong answers."""
 
-from pathlib import Path
-
 import pytest
-
-from conftest import REPO, feedback, fill_answers, with_changes
-from grading.nbgrader_course import Course
+from assignment_harness import AssignmentTests
 
 pytestmark = pytest.mark.grading
-
-A3 = "c2_a3_visual_wake_words"
-SOURCE = REPO / "course2/assignments" / A3 / f"{A3}.ipynb"
-STUDENT = REPO / "release/course2/assignments" / A3 / f"{A3}.ipynb"
 
 RIGHT = {
     "cut_backbone": """
@@ -55,45 +47,9 @@ WRONG = [
 ]
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp(A3))
-    course.add_source(A3, [SOURCE])
-    course.generate(A3)
-    return course
-
-
-def grade(course, student, notebook):
-    course.submit(student, A3, [notebook])
-    return course.autograde(A3, student)
-
-
-def test_solution_scores_full_marks(course):
-    score = grade(course, "solution", SOURCE)
-    assert (score.score, score.max_score) == (10, 10)
-
-
-def test_blank_student_edition_scores_zero(course):
-    score = grade(course, "blank", STUDENT)
-    assert (score.score, score.max_score) == (0, 10)
-    assert sorted(score.failed_tests) == ["test_budget", "test_build_vww_model", "test_convert",
-                                          "test_cut_backbone", "test_train"]
-
-
-def test_a_students_own_right_answer_scores_full_marks(course, tmp_path):
-    notebook = fill_answers(STUDENT, RIGHT, tmp_path / f"{A3}.ipynb")
-    score = grade(course, "right", notebook)
-    assert (score.score, score.failed_tests) == (10, [])
-
-
-@pytest.mark.parametrize("student, wrong, expected, failed, messages", WRONG,
-                         ids=[case[0] for case in WRONG])
-def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
-                                          messages):
-    notebook = fill_answers(STUDENT, with_changes(RIGHT, wrong), tmp_path / f"{A3}.ipynb")
-    score = grade(course, student, notebook)
-    assert score.score == expected
-    assert sorted(score.failed_tests) == failed
-    shown = feedback(course, A3, student)
-    for grade_id, text in messages.items():
-        assert text in shown[grade_id], shown[grade_id]
+class TestVisualWakeWords(AssignmentTests):
+    ASSIGNMENT = "c2_a3_visual_wake_words"
+    RIGHT = RIGHT
+    WRONG = WRONG
+    BLANK_FAILED = ("test_budget", "test_build_vww_model", "test_convert", "test_cut_backbone",
+                    "test_train")

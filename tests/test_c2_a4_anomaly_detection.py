@@ -2,18 +2,10 @@
 end to end with nbgrader: full marks, zero, and the right partial credit for realistic
 wrong answers."""
 
-from pathlib import Path
-
 import pytest
-
-from conftest import REPO, feedback, fill_answers, with_changes
-from grading.nbgrader_course import Course
+from assignment_harness import AssignmentTests
 
 pytestmark = pytest.mark.grading
-
-A4 = "c2_a4_anomaly_detection"
-SOURCE = REPO / "course2/assignments" / A4 / f"{A4}.ipynb"
-STUDENT_EDITION = REPO / "release/course2/assignments" / A4 / f"{A4}.ipynb"
 
 RIGHT = {
     "band_energies": """
@@ -86,50 +78,10 @@ WRONG = [
 ]
 
 
-def student_answer(answers: dict, path: Path) -> Path:
-    return fill_answers(STUDENT_EDITION, answers, path)
-
-
-def grade(course, student, notebook):
-    course.submit(student, A4, [notebook])
-    return course.autograde(A4, student)
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp(A4))
-    course.add_source(A4, [SOURCE])
-    course.generate(A4)
-    return course
-
-
-def test_solution_scores_every_autograded_point_and_leaves_the_reflection(course):
-    score = grade(course, "solution", SOURCE)
-    assert (score.score, score.max_score, score.manual_points) == (8, 10, 2)
-    assert score.failed_tests == []
-
-
-def test_blank_student_edition_scores_zero(course):
-    score = grade(course, "blank", STUDENT_EDITION)
-    assert (score.score, score.max_score) == (0, 10)
-    assert sorted(score.failed_tests) == ["reflection", "test_anomaly_score", "test_apply",
-                                          "test_auc", "test_band_energies",
-                                          "test_choose_threshold"]
-
-
-def test_a_students_own_right_answer_scores_full_autograded_marks(course, tmp_path):
-    score = grade(course, "right", student_answer(RIGHT, tmp_path / f"{A4}.ipynb"))
-    assert (score.score, score.failed_tests, score.manual_points) == (8, [], 2)
-
-
-@pytest.mark.parametrize("student, wrong, expected, failed, messages", WRONG,
-                         ids=[case[0] for case in WRONG])
-def test_wrong_answers_get_partial_credit(course, tmp_path, student, wrong, expected, failed,
-                                          messages):
-    notebook = student_answer(with_changes(RIGHT, wrong), tmp_path / f"{A4}.ipynb")
-    score = grade(course, student, notebook)
-    assert score.score == expected
-    assert sorted(score.failed_tests) == failed
-    shown = feedback(course, A4, student)
-    for grade_id, text in messages.items():
-        assert text in shown[grade_id], shown[grade_id]
+class TestAnomalyDetection(AssignmentTests):
+    ASSIGNMENT = "c2_a4_anomaly_detection"
+    RIGHT = RIGHT
+    WRONG = WRONG
+    BLANK_FAILED = ("reflection", "test_anomaly_score", "test_apply", "test_auc",
+                    "test_band_energies", "test_choose_threshold")
+    MANUAL_POINTS = 2
