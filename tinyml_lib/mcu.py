@@ -165,6 +165,19 @@ def _check_tflm_support(graph) -> None:
     if graph.n_subgraphs > 1:
         raise ValueError("this model has several subgraphs (control flow); the virtual "
                          "microcontroller runs single-graph models only.")
+    for op in graph.operators:
+        # TFLM's int8 softmax needs input_scale * 2**26 > 1 (QuantizeMultiplierGreaterThanOne);
+        # below that it aborts the whole process without a word, so refuse it here.
+        source = graph.tensor(op.inputs[0]) if op.inputs else None
+        if op.op == "SOFTMAX" and source is not None and source.dtype == "int8" and \
+                source.scales and source.scales[0] * 2 ** 26 <= 1:
+            raise ValueError(
+                f"the int8 model's softmax input has almost no range (scale "
+                f"{source.scales[0]:.2g}), so the model answers the same for every input; "
+                f"TensorFlow Lite for Microcontrollers cannot run it. Its activations collapsed: "
+                f"the model is untrained or broken, or it was calibrated with zeros or noise. "
+                f"Check the float model's predictions, then convert again with real training "
+                f"examples as representative_data.")
 
 
 class _TFLM:
